@@ -1,0 +1,1 @@
+"""Transport-neutral use cases: plain context and arguments in, plain dataclasses out."""

@@ -1,0 +1,1 @@
+"""REST shim only: the legacy routes /auth/* and /api/ai-<feature>."""

@@ -1,0 +1,1 @@
+"""GraphQL only: Strawberry types, inputs, enums, context and the Schema object."""

@@ -1,0 +1,68 @@
+"""The Schema object: the domain types merged, with caches, limits and error codes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import strawberry
+from graphql import GraphQLError
+from graphql.validation import ASTValidationRule
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from schema.auth import AuthMutation, AuthQuery
+from schema.errors import ErrorCodes, masked_errors
+from schema.features import FeatureQuery, feature_enum
+from schema.generation import generation_types
+from services.catalog import Catalog
+
+MAX_DEPTH = 10
+MAX_ALIASES = 30
+MAX_TOKENS = 2000
+CACHE_SIZE = 256
+
+
+def _limit_rules() -> tuple[type[ASTValidationRule], ...]:
+    # Built once, so the validation cache (keyed by the rule classes) keeps hitting.
+    return (
+        *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+    )
+
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Expected errors (coded, or the query's own fault) are answers, not log noise;
+        # unexpected ones are logged where they are masked (schema.errors).
+        return None
+
+
+def build_schema(catalog: Catalog, *, introspection: bool = True) -> strawberry.Schema:
+    feature = feature_enum(catalog)
+    generation_query, generation_mutation = generation_types(feature)
+    query = merge_types("Query", (AuthQuery, FeatureQuery, generation_query))
+    mutation = merge_types("Mutation", (AuthMutation, generation_mutation))
+    rules = list(_limit_rules())
+    extensions: list[Callable[[], SchemaExtension]] = [
+        ErrorCodes,
+        masked_errors,
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: ParserCache(maxsize=CACHE_SIZE),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=CACHE_SIZE),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return Schema(query=query, mutation=mutation, extensions=extensions)

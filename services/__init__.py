@@ -1,0 +1,1 @@
+"""Domain services: everything the resolvers use, nothing about HTTP or GraphQL."""

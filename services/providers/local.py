@@ -1,0 +1,87 @@
+"""The offline provider: renders a real MP4 from the photo with a camera motion.
+
+It is a local preview, labelled as such, never passed off as an AI model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import PurePosixPath
+from typing import Any
+from uuid import uuid4
+
+from services.providers.base import (
+    ProviderJob,
+    ProviderState,
+    ProviderStatus,
+    RequestLostError,
+)
+from services.providers.local_renderer import render_video
+from services.storage import MediaStorage
+
+LOCAL_MODEL = "clipforge/local-preview"
+
+
+class LocalProvider:
+    name = "local"
+    poll_interval = 0.05
+
+    def __init__(self, storage: MediaStorage, *, concurrency: int | None = None):
+        self._storage = storage
+        self._jobs: dict[str, asyncio.Task[dict[str, Any]]] = {}
+        self._slots = asyncio.Semaphore(concurrency or os.cpu_count() or 1)
+
+    async def submit(self, job: ProviderJob, *, webhook_url: str | None = None) -> str:
+        request_id = uuid4().hex
+        self._jobs[request_id] = asyncio.create_task(self._render(job))
+        return request_id
+
+    async def status(self, model: str, request_id: str) -> ProviderStatus:
+        task = self._task(request_id)
+        state = ProviderState.COMPLETED if task.done() else ProviderState.RUNNING
+        return ProviderStatus(state=state)
+
+    async def result(self, model: str, request_id: str) -> dict[str, Any]:
+        task = self._task(request_id)
+        try:
+            return await task
+        finally:
+            self._jobs.pop(request_id, None)
+
+    async def cancel(self, model: str, request_id: str) -> None:
+        task = self._jobs.pop(request_id, None)
+        if task is not None:
+            task.cancel()
+
+    async def aclose(self) -> None:
+        for task in self._jobs.values():
+            task.cancel()
+        await asyncio.gather(*self._jobs.values(), return_exceptions=True)
+        self._jobs.clear()
+
+    def _task(self, request_id: str) -> asyncio.Task[dict[str, Any]]:
+        task = self._jobs.get(request_id)
+        if task is None:
+            raise RequestLostError(request_id)
+        return task
+
+    async def _render(self, job: ProviderJob) -> dict[str, Any]:
+        key = self._storage.new_key("videos", ".mp4")
+        async with self._slots:
+            rendered = await asyncio.to_thread(
+                render_video,
+                job.image,
+                self._storage.path_for(key),
+                category=job.category,
+                seed=job.seed,
+            )
+        return {
+            "video": {
+                "url": self._storage.url_path(key),
+                "content_type": "video/mp4",
+                "file_name": PurePosixPath(key).name,
+                "file_size": rendered.file_size,
+            },
+            "seed": job.seed,
+        }
