@@ -27,7 +27,11 @@ class SettingsError(RuntimeError):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=BASE_DIR / ".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        case_sensitive=False,
     )
 
     environment: Literal["development", "production"] = "development"
@@ -78,6 +82,10 @@ class Settings(BaseSettings):
     fal_jwks_url: str = "https://rest.fal.ai/.well-known/jwks.json"
     keep_provider_video_url: bool = False
     generation_timeout_seconds: float = Field(default=600, gt=0)
+    fal_timeout_seconds: float = Field(default=60, gt=0)  # one HTTP call to fal
+    fal_poll_interval_seconds: float = Field(default=1.0, gt=0)  # first status poll delay
+    fal_max_poll_interval_seconds: float = Field(default=10.0, gt=0)  # backoff ceiling
+    generation_sweep_interval_seconds: float = Field(default=30, gt=0)  # resume orphaned jobs
     max_generations_in_flight: int = Field(default=3, ge=1)
     daily_generation_quota: int = Field(default=100, ge=1)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -41,21 +41,22 @@ class Generation(Model):
 
     provider = fields.CharField(max_length=32)
     model = fields.CharField(max_length=255)
-    arguments = fields.JSONField(default=dict)
-    request_id = fields.CharField(max_length=128, null=True, index=True)
+    arguments: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    request_id = fields.CharField(max_length=128, null=True, db_index=True)
 
     input_path = fields.CharField(max_length=512)
     input_sha256 = fields.CharField(max_length=64)
     input_size = fields.IntField()
 
-    output = fields.JSONField(null=True)
-    video = fields.JSONField(null=True)  # our copy: {url, content_type, file_name, file_size}
+    output: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
+    # our copy of the video: {url, content_type, file_name, file_size}
+    video: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     seed = fields.BigIntField(null=True)
     error_code = fields.CharField(max_length=32, null=True)
     error_message = fields.TextField(null=True)
-    error_details = fields.JSONField(null=True)
+    error_details: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     queue_position = fields.IntField(null=True)
-    logs = fields.JSONField(default=list)
+    logs: fields.JSONField[list[str]] = fields.JSONField(default=list)
 
     lease_owner = fields.CharField(max_length=64, null=True)
     lease_expires_at = fields.DatetimeField(null=True)

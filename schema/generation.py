@@ -60,7 +60,7 @@ def generation_types(feature: type[Enum]) -> tuple[type, type]:
             data = await _image_bytes(info, image)
             result = await generation.generate_video(
                 app_context(info),
-                feature_key=feature.value,
+                feature_key=str(feature.value),  # type: ignore[attr-defined]
                 image=data,
                 prompt=prompt,
                 wait=wait,

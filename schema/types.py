@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -136,7 +137,7 @@ class Generation:
             error = GenerationError(
                 code=result.error_code,
                 message=result.error_message or "",
-                details=result.error_details,
+                details=cast(JSON, result.error_details),
             )
         return cls(
             id=strawberry.ID(result.id),

@@ -65,3 +65,10 @@ def _describe(settings: Settings, error: BaseException) -> str:
     url = settings.direct_url or settings.effective_database_url
     safe = url.split("@")[-1] if "@" in url else url
     return f"cannot reach the database at {safe}: {error}"
+
+
+def __getattr__(name: str) -> dict[str, Any]:
+    # `tortoise -c services.database.TORTOISE_ORM makemigrations` reads the live settings.
+    if name == "TORTOISE_ORM":
+        return tortoise_config(Settings().prepare())
+    raise AttributeError(name)

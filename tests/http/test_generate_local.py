@@ -31,12 +31,13 @@ GENERATE = (
 
 
 def probe(data: bytes) -> dict[str, float]:
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         stream = container.streams.video[0]
         frames = list(container.decode(stream))
         assert stream.codec_context.name == "h264"
         assert stream.codec_context.pix_fmt == "yuv420p"
-        duration = float(stream.duration * stream.time_base) if stream.duration else 0.0
+        assert stream.duration is not None and stream.time_base is not None
+        duration = float(stream.duration * stream.time_base)
         first = frames[0].to_image()
         return {
             "width": first.width,
@@ -122,7 +123,7 @@ async def test_exif_rotated_photo_comes_out_upright(client, user_token):
     frames = []
     for response in (upright, rotated):
         video = await client.get(response.json()["video"]["url"])
-        with av.open(io.BytesIO(video.content)) as container:
+        with av.open(io.BytesIO(video.content), mode="r") as container:
             frame = next(container.decode(video=0)).to_image()
         frames.append(frame.convert("L").resize((32, 32)))
     straight = _difference(frames[0], frames[1])
