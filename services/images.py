@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Final
+from typing import Final, cast
 
 import pillow_heif
 from PIL import Image, ImageCms, ImageOps
@@ -137,11 +137,9 @@ def _decode(image: Image.Image, max_pixels: int) -> None:
 def _orient(image: Image.Image) -> Image.Image:
     """Apply the EXIF orientation; an unreadable EXIF block is ignored, not fatal."""
     try:
-        upright = ImageOps.exif_transpose(image)
+        return ImageOps.exif_transpose(image)
     except _DECODE_ERRORS:
-        upright = image.copy()
-    upright.info = {key: value for key, value in image.info.items() if key == "icc_profile"}
-    return upright
+        return image.copy()
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -173,19 +171,24 @@ def _to_srgb(image: Image.Image) -> Image.Image:
 
 
 def _to_8bit_gray(image: Image.Image) -> Image.Image:
-    """16/32-bit integer and float greyscale to "L", scaled to the data's nominal range."""
-    sixteen_bit = image.mode.startswith("I;16")
+    """16/32-bit integer and float greyscale to "L", scaled from the data's nominal range."""
     wide = image.convert("F")
-    low, high = wide.getextrema()
-    assert isinstance(low, float | int) and isinstance(high, float | int)
-    if sixteen_bit or (low >= 0 and 255 < high <= 65535):
-        low, high = 0.0, 65535.0
-    elif low >= 0 and high <= 1 and image.mode == "F":
-        low, high = 0.0, 1.0
-    elif low >= 0 and high <= 255:
-        low, high = 0.0, 255.0
+    low, high = _nominal_range(image.mode, cast(tuple[float, float], wide.getextrema()))
     span = (high - low) or 1.0
     return wide.point(lambda value: (value - low) * 255.0 / span).convert("L")
+
+
+def _nominal_range(mode: str, extrema: tuple[float, float]) -> tuple[float, float]:
+    """16-bit data is 0..65535; 32-bit int and float data is guessed from its actual values
+    (0..1, 0..255 or 0..65535), and stretched from its extrema when it fits none of those."""
+    low, high = extrema
+    if mode.startswith("I;16") or (low >= 0 and 255 < high <= 65535):
+        return 0.0, 65535.0
+    if mode == "F" and low >= 0 and high <= 1:
+        return 0.0, 1.0
+    if low >= 0 and high <= 255:
+        return 0.0, 255.0
+    return low, high
 
 
 def _flatten(image: Image.Image) -> Image.Image:

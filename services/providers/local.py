@@ -6,7 +6,10 @@ It is a local preview, labelled as such, never passed off as an AI model.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 from uuid import uuid4
@@ -27,10 +30,19 @@ class LocalProvider:
     name = "local"
     poll_interval = 0.05
 
-    def __init__(self, storage: MediaStorage, *, concurrency: int | None = None):
+    def __init__(self, storage: MediaStorage, *, workers: int | None = None):
         self._storage = storage
         self._jobs: dict[str, asyncio.Task[dict[str, Any]]] = {}
-        self._slots = asyncio.Semaphore(concurrency or os.cpu_count() or 1)
+        self._workers = workers or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        # Rendering holds the GIL most of the time: worker processes use every core.
+        # Started on first use, so an app that never renders never forks.
+        if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=context)
+        return self._pool
 
     async def submit(self, job: ProviderJob, *, webhook_url: str | None = None) -> str:
         request_id = uuid4().hex
@@ -59,6 +71,9 @@ class LocalProvider:
             task.cancel()
         await asyncio.gather(*self._jobs.values(), return_exceptions=True)
         self._jobs.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     def _task(self, request_id: str) -> asyncio.Task[dict[str, Any]]:
         task = self._jobs.get(request_id)
@@ -68,14 +83,14 @@ class LocalProvider:
 
     async def _render(self, job: ProviderJob) -> dict[str, Any]:
         key = self._storage.new_key("videos", ".mp4")
-        async with self._slots:
-            rendered = await asyncio.to_thread(
-                render_video,
-                job.image,
-                self._storage.path_for(key),
-                category=job.category,
-                seed=job.seed,
-            )
+        render = partial(
+            render_video,
+            job.image,
+            self._storage.path_for(key),
+            category=job.category,
+            seed=job.seed,
+        )
+        rendered = await asyncio.get_running_loop().run_in_executor(self._executor(), render)
         return {
             "video": {
                 "url": self._storage.url_path(key),
