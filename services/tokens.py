@@ -55,6 +55,10 @@ class Tokens:
     def __init__(self, settings: Settings):
         self._settings = settings
 
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
     def issue_access(self, *, user_id: str, role: str, session_id: str) -> IssuedToken:
         claims = {"sub": user_id, "role": role, "sid": session_id}
         ttl = self._settings.access_token_ttl_seconds
