@@ -3,6 +3,8 @@
 uvicorn main:app                      # the ASGI app
 python main.py serve                  # the same, with --host/--port
 python main.py create-user --email E --password P [--role admin]
+python main.py set-role --email E --role admin|user
+python main.py disable-user --email E [--enable]
 python main.py generate --feature ai-dance --image photo.jpg --out video.mp4
 python main.py export-schema          # writes schema.graphql
 """
@@ -25,6 +27,7 @@ from tortoise.contrib.fastapi import RegisterTortoise
 from models import Role
 from rest import auth as rest_auth
 from rest import generations as rest_generations
+from rest import webhooks as rest_webhooks
 from rest.errors import app_error, install_error_handlers
 from rest.limits import BodyLimitMiddleware
 from schema.build import build_schema
@@ -60,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             resumed = await services.generations.resume_unfinished()
             if resumed:
                 log.info("resuming %d unfinished generations", resumed)
+            services.generations.start_sweeper()
             try:
                 yield
             finally:
@@ -83,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(graphql_router(schema, graphiql=settings.graphiql), prefix=GRAPHQL_PATH)
     app.include_router(rest_auth.router)
     app.include_router(rest_generations.router)
+    app.include_router(rest_webhooks.router)
     media = StaticFiles(directory=settings.effective_media_dir, check_dir=False)
     app.mount(MEDIA_ROUTE, media, name="media")
 
@@ -121,6 +126,32 @@ def _create_user(args: argparse.Namespace) -> int:
     async def work(app: FastAPI) -> None:
         user = await create_user(app.state.services, args.email, args.password, Role(args.role))
         print(f"created {user.role} {user.email} ({user.id})")
+
+    asyncio.run(_with_app(_cli_settings(), work))
+    return 0
+
+
+def _set_role(args: argparse.Namespace) -> int:
+    from resolvers.admin import set_role_by_email
+
+    async def work(app: FastAPI) -> None:
+        user = await set_role_by_email(args.email, Role(args.role))
+        print(f"{user.email} is now {user.role}")
+
+    asyncio.run(_with_app(_cli_settings(), work))
+    return 0
+
+
+def _disable_user(args: argparse.Namespace) -> int:
+    from resolvers.admin import disable_by_email, enable_by_email
+
+    async def work(app: FastAPI) -> None:
+        if args.enable:
+            user = await enable_by_email(args.email)
+            print(f"enabled {user.email}")
+        else:
+            user = await disable_by_email(app.state.services, args.email)
+            print(f"disabled {user.email}; its sessions were revoked")
 
     asyncio.run(_with_app(_cli_settings(), work))
     return 0
@@ -170,6 +201,16 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--password", required=True)
     create.add_argument("--role", choices=[r.value for r in Role], default=Role.USER.value)
     create.set_defaults(run=_create_user)
+    set_role = commands.add_parser("set-role", help="give an account a role")
+    set_role.add_argument("--email", required=True)
+    set_role.add_argument("--role", choices=[r.value for r in Role], required=True)
+    set_role.set_defaults(run=_set_role)
+    disable = commands.add_parser(
+        "disable-user", help="disable an account (its tokens stop working at once)"
+    )
+    disable.add_argument("--email", required=True)
+    disable.add_argument("--enable", action="store_true", help="enable it again instead")
+    disable.set_defaults(run=_disable_user)
     generate = commands.add_parser("generate", help="make a video from a photo, in-process")
     generate.add_argument("--feature", required=True)
     generate.add_argument("--image", required=True)

@@ -58,9 +58,11 @@ class Settings(BaseSettings):
     otp_ttl_seconds: int = Field(default=600, ge=1)
     otp_max_attempts: int = Field(default=5, ge=1)
     otp_resend_seconds: int = Field(default=60, ge=0)
+    otp_secret: str = ""  # HMAC key of stored codes; derived from JWT_SECRET when empty
 
     # Rate limits ("N/period" in the `limits` notation) and their storage.
     redis_url: str = ""
+    rate_limit_prefix: str = "clipforge-rl"
     login_rate_limit: str = "10/minute"
     login_ip_rate_limit: str = "50/minute"
     send_otp_rate_limit: str = "5/hour"
@@ -73,6 +75,7 @@ class Settings(BaseSettings):
     sendgrid_api_key: str = ""
     sendgrid_from_email: str = "no-reply@clipforge.local"
     sendgrid_host: str = "https://api.sendgrid.com"
+    sendgrid_timeout_seconds: float = Field(default=10, gt=0)
     outbox_dir: Path | None = None
 
     # Video provider.
@@ -86,6 +89,7 @@ class Settings(BaseSettings):
     fal_poll_interval_seconds: float = Field(default=1.0, gt=0)  # first status poll delay
     fal_max_poll_interval_seconds: float = Field(default=10.0, gt=0)  # backoff ceiling
     generation_sweep_interval_seconds: float = Field(default=30, gt=0)  # resume orphaned jobs
+    generation_lease_seconds: float = Field(default=60, gt=0)  # a dead owner's claim expires
     max_generations_in_flight: int = Field(default=3, ge=1)
     daily_generation_quota: int = Field(default=100, ge=1)
 

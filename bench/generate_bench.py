@@ -21,12 +21,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from main import create_app  # noqa: E402
-from models import Role  # noqa: E402
-from resolvers.auth import create_user  # noqa: E402
-from services.images import prepare_image  # noqa: E402
-from services.providers.local_renderer import render_video  # noqa: E402
-from settings import Settings  # noqa: E402
+from main import create_app
+from models import Role
+from resolvers.auth import create_user
+from services.images import prepare_image
+from services.providers.local_renderer import render_video
+from settings import Settings
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 PHOTOS = ["portrait.jpg", "rocket.jpg", "cat.png", "portrait.heic"]
@@ -54,13 +54,14 @@ def bench_render(workdir: Path) -> None:
         render = time.perf_counter() - start
         print(
             f"{name:16} intake {intake * 1000:6.1f} ms  render {render:5.2f} s  "
-            f"{result.width}x{result.height} {result.frames} frames  {result.file_size / 1024:.0f} KiB"
+            f"{result.width}x{result.height} {result.frames} frames  "
+            f"{result.file_size / 1024:.0f} KiB"
         )
 
 
 async def bench_http(workdir: Path, requests: int, concurrency: int) -> None:
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         var_dir=workdir / "var",
         max_generations_in_flight=concurrency,
         daily_generation_quota=10_000,
@@ -124,7 +125,9 @@ async def bench_generate(
 async def bench_big_upload(client: httpx.AsyncClient, headers: dict[str, str], limit: int) -> None:
     before = peak_rss_mib()
     big = b"\xff\xd8" + b"\0" * (limit * 3)
-    response = await client.post("/api/ai-dance", files={"image": ("big.jpg", big)}, headers=headers)
+    response = await client.post(
+        "/api/ai-dance", files={"image": ("big.jpg", big)}, headers=headers
+    )
     print("== upload three times over the limit ==")
     print(
         f"status {response.status_code} ({response.json()['code']}), peak RSS grew "

@@ -27,6 +27,10 @@ class RequestContext:
             self._principal = await self.services.sessions.authenticate(self.access_token)
         return self._principal
 
+    def forget_caller(self) -> None:
+        """Check the token again on the next call (a WebSocket outlives its token)."""
+        self._principal = None
+
     async def user(self) -> User | None:
         principal = await self.principal()
         return principal.user if principal else self.acting_user

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
-from models import Generation, GenerationStatus
+from models import Generation, GenerationStatus, User
+from models.generation import FINAL_STATUSES
 from resolvers.context import RequestContext
 from resolvers.features import require_feature
-from resolvers.results import GenerationResult, VideoResult
+from resolvers.results import GenerationPage, GenerationResult, VideoResult
 from services.errors import AppError, ErrorCode
+from services.generations import cursor_for
+
+# A subscription re-reads the row this often without events: another server process
+# may be the one driving the generation.
+UPDATES_REREAD_SECONDS = 2.0
 
 
 def generation_result(ctx: RequestContext, generation: Generation) -> GenerationResult:
@@ -93,3 +101,56 @@ async def cancel_generation(ctx: RequestContext, generation_id: str) -> Generati
     user = await ctx.require_user()
     generation = await ctx.services.generations.cancel(user, generation_id)
     return generation_result(ctx, generation)
+
+
+async def list_generations(
+    ctx: RequestContext, *, first: int, after: str | None, user_id: str | None = None
+) -> GenerationPage:
+    user = await ctx.require_user()
+    rows, has_next = await ctx.services.generations.page_for_user(
+        user, first=first, after=after, owner_id=user_id
+    )
+    edges = [(cursor_for(row), generation_result(ctx, row)) for row in rows]
+    return GenerationPage(
+        generations=edges,
+        has_next_page=has_next,
+        end_cursor=edges[-1][0] if edges else None,
+    )
+
+
+async def generation_updates(
+    ctx: RequestContext, generation_id: str
+) -> AsyncIterator[GenerationResult]:
+    """The generation now, then every change of status, queue position, logs or output,
+    until it is final. The token is checked again for every subscription (a WebSocket
+    connection lives longer than an access token)."""
+    user = await _fresh_user(ctx)
+    service = ctx.services.generations
+    generation = await service.get_for_user(user, generation_id)
+    async with ctx.services.events.subscribe(str(generation.id)) as updates:
+        generation = await service.get_for_user(user, generation_id)  # nothing missed
+        last = _progress(generation)
+        yield generation_result(ctx, generation)
+        while generation.status not in FINAL_STATUSES:
+            try:
+                generation = await asyncio.wait_for(updates.get(), UPDATES_REREAD_SECONDS)
+            except TimeoutError:
+                generation = await service.get_for_user(user, generation_id)
+            if _progress(generation) != last:
+                last = _progress(generation)
+                yield generation_result(ctx, generation)
+
+
+def _progress(generation: Generation) -> tuple[object, ...]:
+    return (
+        generation.status,
+        generation.queue_position,
+        tuple(generation.logs or ()),
+    )
+
+
+async def _fresh_user(ctx: RequestContext) -> User:
+    if ctx.access_token is None:
+        return await ctx.require_user()  # the command line's user, or UNAUTHENTICATED
+    principal = await ctx.services.sessions.authenticate(ctx.access_token)
+    return principal.user

@@ -13,6 +13,33 @@ class UserResult:
     email: str
     role: str
     created_at: datetime
+    is_active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class MessageResult:
+    message: str
+    count: int = 0  # how many sessions a logout/revocation ended, where that applies
+
+
+@dataclass(frozen=True, slots=True)
+class SessionResult:
+    id: str
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    user_agent: str
+    ip: str
+    current: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UserPage:
+    """One page of a cursor connection over users."""
+
+    users: list[tuple[str, UserResult]]  # (cursor, user)
+    has_next_page: bool
+    end_cursor: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +92,12 @@ class GenerationResult:
     @property
     def is_final(self) -> bool:
         return self.status in {"succeeded", "failed", "canceled"}
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationPage:
+    """One page of a cursor connection over generations, newest first."""
+
+    generations: list[tuple[str, GenerationResult]]  # (cursor, generation)
+    has_next_page: bool
+    end_cursor: str | None

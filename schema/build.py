@@ -20,10 +20,13 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from schema.admin import AdminMutation, AdminQuery
 from schema.auth import AuthMutation, AuthQuery
 from schema.errors import ErrorCodes, masked_errors
 from schema.features import FeatureQuery, feature_enum
-from schema.generation import generation_types
+from schema.generation import GenerationSubscription, generation_types
+from schema.retry_after import RetryAfter
+from schema.router import FreshWebSocketAuth
 from services.catalog import Catalog
 
 MAX_DEPTH = 10
@@ -52,11 +55,14 @@ class Schema(strawberry.Schema):
 def build_schema(catalog: Catalog, *, introspection: bool = True) -> strawberry.Schema:
     feature = feature_enum(catalog)
     generation_query, generation_mutation = generation_types(feature)
-    query = merge_types("Query", (AuthQuery, FeatureQuery, generation_query))
-    mutation = merge_types("Mutation", (AuthMutation, generation_mutation))
+    query = merge_types("Query", (AuthQuery, AdminQuery, FeatureQuery, generation_query))
+    mutation = merge_types("Mutation", (AuthMutation, AdminMutation, generation_mutation))
+    subscription = merge_types("Subscription", (GenerationSubscription,))
     rules = list(_limit_rules())
     extensions: list[Callable[[], SchemaExtension]] = [
         ErrorCodes,
+        RetryAfter,
+        FreshWebSocketAuth,
         masked_errors,
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=CACHE_SIZE),
@@ -65,4 +71,4 @@ def build_schema(catalog: Catalog, *, introspection: bool = True) -> strawberry.
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return Schema(query=query, mutation=mutation, extensions=extensions)
+    return Schema(query=query, mutation=mutation, subscription=subscription, extensions=extensions)

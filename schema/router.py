@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import strawberry
 from fastapi import Request
 from starlette.requests import HTTPConnection
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.extensions import SchemaExtension
 from strawberry.fastapi import GraphQLRouter
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UnsetType
 
-from resolvers.context import context_from_http
+from resolvers.context import bearer_token, context_from_http
 from schema.context import GraphQLContext
 from services.container import Services
 from services.errors import AppError, ErrorCode
@@ -47,10 +52,49 @@ async def get_context(connection: HTTPConnection) -> GraphQLContext:
     return GraphQLContext(app=ctx)
 
 
+class ClipforgeGraphQLRouter(GraphQLRouter[Any, None]):
+    async def on_ws_connect(self, context: Any) -> UnsetType | dict[str, object] | None:
+        """graphql-transport-ws: the token comes in connection_init's payload, as
+        `{"Authorization": "Bearer ..."}` or `{"authToken": "..."}` (browsers cannot set
+        headers on a WebSocket). A missing or bad token closes the socket (4403)."""
+        assert isinstance(context, GraphQLContext)
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        token = _connection_token(params) or context.app.access_token
+        if token is None:
+            raise ConnectionRejectionError({"code": ErrorCode.UNAUTHENTICATED.value})
+        context.app.access_token = token
+        try:
+            await context.app.principal()
+        except AppError as error:
+            raise ConnectionRejectionError({"code": error.code.value}) from error
+        return {"authenticated": True}
+
+
+def _connection_token(params: dict[str, Any]) -> str | None:
+    for name in ("Authorization", "authorization"):
+        value = params.get(name)
+        if isinstance(value, str) and value.strip():
+            return bearer_token(value)
+    token = params.get("authToken")
+    return token.strip() if isinstance(token, str) and token.strip() else None
+
+
+class FreshWebSocketAuth(SchemaExtension):
+    """The WebSocket context is built once per connection, which may outlive its access
+    token: forget the checked caller before every operation so it is checked again."""
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if isinstance(context, GraphQLContext) and context.connection_params is not None:
+            context.app.forget_caller()
+        yield
+
+
 def graphql_router(schema: strawberry.Schema, *, graphiql: bool) -> GraphQLRouter[Any, None]:
-    return GraphQLRouter(
+    return ClipforgeGraphQLRouter(
         schema,
         context_getter=get_context,
         graphql_ide="graphiql" if graphiql else None,
         multipart_uploads_enabled=True,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )

@@ -13,6 +13,9 @@ from resolvers.results import (
     AuthResult,
     FeatureResult,
     GenerationResult,
+    MessageResult,
+    SessionResult,
+    UserPage,
     UserResult,
     VideoResult,
 )
@@ -39,6 +42,7 @@ class User:
     email: str
     role: Role
     created_at: datetime
+    is_active: bool = strawberry.field(description="False once an admin disabled the account.")
 
     @classmethod
     def from_result(cls, result: UserResult) -> User:
@@ -47,7 +51,90 @@ class User:
             email=result.email,
             role=Role(result.role),
             created_at=result.created_at,
+            is_active=result.is_active,
         )
+
+
+@strawberry.type(description="Relay-style page information of a cursor connection.")
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class UserEdge:
+    cursor: str
+    node: User
+
+
+@strawberry.type
+class UserConnection:
+    edges: list[UserEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def from_result(cls, result: UserPage) -> UserConnection:
+        return cls(
+            edges=[
+                UserEdge(cursor=cursor, node=User.from_result(user))
+                for cursor, user in result.users
+            ],
+            page_info=PageInfo(has_next_page=result.has_next_page, end_cursor=result.end_cursor),
+        )
+
+
+@strawberry.type(description="One logged-in device (a refresh token family).")
+class Session:
+    id: strawberry.ID
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime = strawberry.field(description="When the refresh token lapses.")
+    user_agent: str
+    ip: str
+    current: bool = strawberry.field(description="True for the session of this request's token.")
+
+    @classmethod
+    def from_result(cls, result: SessionResult) -> Session:
+        return cls(
+            id=strawberry.ID(result.id),
+            created_at=result.created_at,
+            last_used_at=result.last_used_at,
+            expires_at=result.expires_at,
+            user_agent=result.user_agent,
+            ip=result.ip,
+            current=result.current,
+        )
+
+
+@strawberry.type
+class SendOtpPayload:
+    message: str
+
+    @classmethod
+    def from_result(cls, result: MessageResult) -> SendOtpPayload:
+        return cls(message=result.message)
+
+
+@strawberry.type
+class LogoutPayload:
+    message: str
+    revoked_sessions: int = strawberry.field(description="How many sessions this ended.")
+
+    @classmethod
+    def from_result(cls, result: MessageResult) -> LogoutPayload:
+        return cls(message=result.message, revoked_sessions=result.count)
+
+
+@strawberry.type
+class ChangePasswordPayload:
+    message: str
+    revoked_sessions: int = strawberry.field(
+        description="How many other sessions were logged out (the current one stays)."
+    )
+
+    @classmethod
+    def from_result(cls, result: MessageResult) -> ChangePasswordPayload:
+        return cls(message=result.message, revoked_sessions=result.count)
 
 
 @strawberry.type

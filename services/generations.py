@@ -5,11 +5,13 @@ server processes never work on one generation at once."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
-import hashlib
 import logging
+import os
 import random
-from collections.abc import Awaitable, Callable
+import tempfile
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
@@ -26,16 +28,25 @@ from services.clock import utcnow
 from services.errors import AppError, ErrorCode
 from services.events import GenerationEvents
 from services.images import PreparedImage, prepare_image
-from services.providers.base import ProviderJob, ProviderState, RequestLostError, VideoProvider
+from services.providers.base import (
+    ProviderJob,
+    ProviderState,
+    ProviderStatus,
+    RequestLostError,
+    VideoProvider,
+)
 from services.storage import MEDIA_ROUTE, MediaStorage
 from settings import Settings
 
 log = logging.getLogger(__name__)
 
 MAX_PROMPT_LENGTH = 2000
-LEASE_SECONDS = 60
+MAX_PAGE_SIZE = 100
 MAX_POLL_INTERVAL = 5.0
+MAX_STATUS_FAILURES = 5  # consecutive failed status polls before a job is given up
 MAX_VIDEO_BYTES = 1024 * 1024 * 1024
+MAX_LOG_LINES = 200
+SUBMIT_GRACE_SECONDS = 30  # how long shutdown waits for a submit to record its request id
 UNFINISHED = (GenerationStatus.QUEUED, GenerationStatus.RUNNING)
 
 
@@ -59,8 +70,11 @@ class GenerationService:
         self._http = http
         self._webhook_url = webhook_url
         self._instance = uuid4().hex
+        self._lease_seconds = settings.generation_lease_seconds
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wakeups: dict[str, asyncio.Event] = {}
+        self._submits: set[asyncio.Task[Generation | None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
 
     @property
     def provider_name(self) -> str:
@@ -172,6 +186,36 @@ class GenerationService:
             raise AppError(ErrorCode.NOT_FOUND, "no such generation")
         return generation
 
+    async def page_for_user(
+        self, user: User, *, first: int, after: str | None, owner_id: str | None = None
+    ) -> tuple[list[Generation], bool]:
+        """One page of generations, newest first: the caller's own, or (admins) anyone's.
+        Returns the page and whether more follow. Cursors are opaque (see `cursor_for`)."""
+        if first < 0:
+            raise AppError(
+                ErrorCode.VALIDATION_FAILED, "first must not be negative", {"field": "first"}
+            )
+        first = min(first, MAX_PAGE_SIZE)
+        owner: Any = user.id
+        if owner_id is not None and owner_id != str(user.id):
+            if not _is_admin(user):
+                raise AppError(ErrorCode.FORBIDDEN, "only admins may list other users' videos")
+            owner = owner_id
+        query = Generation.filter(user_id=owner)
+        if after:
+            anchor = await _get_or_none(_decode_cursor(after))
+            if anchor is None or str(anchor.user_id) != str(owner):  # type: ignore[attr-defined]
+                raise AppError(ErrorCode.VALIDATION_FAILED, "unknown cursor", {"field": "after"})
+            query = query.filter(
+                Q(created_at__lt=anchor.created_at)
+                | Q(created_at=anchor.created_at, id__lt=anchor.id)
+            )
+        rows = await query.order_by("-created_at", "-id").limit(first + 1)
+        return rows[:first], len(rows) > first
+
+    async def find_by_request_id(self, request_id: str) -> Generation | None:
+        return await Generation.filter(request_id=request_id).first()
+
     async def wait(self, generation_id: UUID, timeout: float) -> Generation:
         """Wait for a final state; past `timeout` answer PROVIDER_TIMEOUT (the job goes on)."""
         loop = asyncio.get_running_loop()
@@ -199,17 +243,24 @@ class GenerationService:
         if generation.status in FINAL_STATUSES:
             return generation
         updated = await Generation.filter(id=generation.id, status__in=UNFINISHED).update(
-            status=GenerationStatus.CANCELED, finished_at=utcnow(), queue_position=None
+            status=GenerationStatus.CANCELED,
+            finished_at=utcnow(),
+            updated_at=utcnow(),
+            queue_position=None,
         )
-        if updated and generation.request_id:
-            try:
-                await self._provider.cancel(generation.model, generation.request_id)
-            except Exception:
-                log.warning("provider cancel failed for generation %s", generation.id)
         generation = await Generation.get(id=generation.id)
+        # A submit still in flight records its request id later and cancels it then.
+        if updated and generation.request_id:
+            await self._cancel_at_provider(generation.model, generation.request_id)
         self._events.publish(generation)
         self._wake(str(generation.id))
         return generation
+
+    async def _cancel_at_provider(self, model: str, request_id: str) -> None:
+        try:
+            await self._provider.cancel(model, request_id)
+        except Exception as error:
+            log.warning("provider cancel failed for request %s: %s", request_id, error)
 
     def notify_completed(self, generation_id: str) -> None:
         """A webhook said the provider finished: poll it now instead of at the next tick."""
@@ -234,15 +285,41 @@ class GenerationService:
             .filter(_lease_free())
             .values_list("id", flat=True)
         )
-        for generation_id in rows:
+        fresh = [row for row in rows if str(row) not in self._tasks]
+        for generation_id in fresh:
             self.spawn(generation_id)  # type: ignore[arg-type]
-        return len(rows)
+        return len(fresh)
+
+    def start_sweeper(self) -> None:
+        """Now and then resume generations whose owner died without handing back its lease
+        (a killed process: its leases expire after GENERATION_LEASE_SECONDS)."""
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep(), name="generation-sweeper")
+
+    async def _sweep(self) -> None:
+        interval = self._settings.generation_sweep_interval_seconds
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                resumed = await self.resume_unfinished()
+            except Exception:
+                log.exception("resuming unfinished generations failed")
+                continue
+            if resumed:
+                log.info("resumed %d orphaned generations", resumed)
 
     async def aclose(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        # A submit the provider may already have accepted must record its request id
+        # before the lease goes, or the next owner would submit (and bill) again.
+        if self._submits:
+            await asyncio.wait(set(self._submits), timeout=SUBMIT_GRACE_SECONDS)
         # Hand the leases back so that another process resumes at once.
         await Generation.filter(lease_owner=self._instance).update(
             lease_owner=None, lease_expires_at=None
@@ -253,7 +330,10 @@ class GenerationService:
         claimed = (
             await Generation.filter(id=generation_id, status__in=UNFINISHED)
             .filter(_lease_free(now) | Q(lease_owner=self._instance))
-            .update(lease_owner=self._instance, lease_expires_at=now + _lease())
+            .update(
+                lease_owner=self._instance,
+                lease_expires_at=now + timedelta(seconds=self._lease_seconds),
+            )
         )
         return claimed == 1
 
@@ -266,26 +346,34 @@ class GenerationService:
             raise
         except AppError as error:
             await self._finish_failed(generation_id, error)
-        except Exception as error:
+        except Exception:
             log.exception("generation %s failed unexpectedly", generation_id)
             await self._finish_failed(
                 generation_id,
                 AppError(ErrorCode.INTERNAL, "the video could not be made", {}),
-                cause=error,
             )
         finally:
             self._wakeups.pop(str(generation_id), None)
 
     async def _drive(self, generation_id: UUID) -> None:
-        generation = await Generation.get(id=generation_id)
-        while True:
+        generation: Generation | None = await Generation.get(id=generation_id)
+        while generation is not None:
             if generation.request_id is None:
-                generation = await self._submit(generation)
+                # Shielded: neither a client disconnect nor shutdown may cut it between
+                # the provider accepting the job and us recording its request id.
+                submit = asyncio.create_task(self._submit(generation))
+                self._submits.add(submit)
+                submit.add_done_callback(self._forget_submit)
+                generation = await asyncio.shield(submit)
+                if generation is None:  # canceled while submitting
+                    return
             try:
                 finished = await self._poll_until_done(generation)
             except RequestLostError:
+                if not await self._still_ours(generation):  # canceled: nothing to redo
+                    return
                 log.info("provider forgot generation %s; submitting again", generation_id)
-                await self._update(generation, request_id=None)
+                generation = await self._update(generation, request_id=None)
                 continue
             if finished is None:  # canceled or taken over meanwhile
                 return
@@ -293,7 +381,12 @@ class GenerationService:
             await self._succeed(finished, output)
             return
 
-    async def _submit(self, generation: Generation) -> Generation:
+    def _forget_submit(self, task: asyncio.Task[Generation | None]) -> None:
+        self._submits.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved here; the awaiting job (if any) handles it
+
+    async def _submit(self, generation: Generation) -> Generation | None:
         image = await asyncio.to_thread(self._storage.read_bytes, generation.input_path)
         feature = self._catalog.get(generation.feature)
         job = ProviderJob(
@@ -308,37 +401,71 @@ class GenerationService:
             seed=int(generation.seed or 0),
         )
         request_id = await self._provider.submit(job, webhook_url=self._webhook_url)
-        return await self._update(
-            generation,
-            request_id=request_id,
-            status=GenerationStatus.RUNNING,
-            started_at=generation.started_at or utcnow(),
-        )
+        # Recorded whatever happened to the lease meanwhile: the job exists at the provider.
+        recorded = await Generation.filter(
+            id=generation.id, status__in=UNFINISHED, request_id=None
+        ).update(request_id=request_id, updated_at=utcnow())
+        if not recorded:
+            log.info("generation %s ended while submitting; canceling it", generation.id)
+            await self._cancel_at_provider(generation.model, request_id)
+            return None
+        fresh = await Generation.get(id=generation.id)
+        self._events.publish(fresh)
+        return fresh
 
     async def _poll_until_done(self, generation: Generation) -> Generation | None:
         request_id = generation.request_id or ""
-        interval = getattr(self._provider, "poll_interval", 0.5)
+        interval: float = getattr(self._provider, "poll_interval", 0.5)
+        max_interval: float = getattr(self._provider, "max_poll_interval", MAX_POLL_INTERVAL)
         wakeup = self._wakeups.setdefault(str(generation.id), asyncio.Event())
-        renew_at = asyncio.get_running_loop().time() + LEASE_SECONDS / 3
+        loop = asyncio.get_running_loop()
+        renew_at = loop.time() + self._lease_seconds / 3
+        failures = 0
         while True:
-            status = await self._provider.status(generation.model, request_id)
+            try:
+                status = await self._provider.status(generation.model, request_id)
+                failures = 0
+            except AppError as error:
+                # A status poll is free to repeat: the paid job goes on at the provider.
+                failures += 1
+                if error.code is not ErrorCode.PROVIDER_ERROR or failures >= MAX_STATUS_FAILURES:
+                    raise
+                log.warning("status poll %d failed for generation %s", failures, generation.id)
+                status = None
             if not await self._still_ours(generation):
                 return None
-            logs = status.logs or generation.logs
-            if status.queue_position != generation.queue_position or logs != generation.logs:
-                generation = await self._update(
-                    generation, queue_position=status.queue_position, logs=logs
-                )
-            if status.state is ProviderState.COMPLETED:
-                return generation
-            if asyncio.get_running_loop().time() >= renew_at:
+            if status is not None:
+                generation = await self._record_progress(generation, status)
+                if status.state is ProviderState.COMPLETED:
+                    return generation
+            if loop.time() >= renew_at:
                 if not await self._claim(generation.id):
                     return None
-                renew_at = asyncio.get_running_loop().time() + LEASE_SECONDS / 3
+                renew_at = loop.time() + self._lease_seconds / 3
             wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wakeup.wait(), timeout=interval)
-            interval = min(interval * 1.5, MAX_POLL_INTERVAL)
+            interval = min(interval * 1.5, max_interval)
+
+    async def _record_progress(self, generation: Generation, status: ProviderStatus) -> Generation:
+        """Store (and publish) the provider's state, queue position and logs when they change."""
+        changes: dict[str, Any] = {}
+        if status.state is ProviderState.QUEUED:
+            new_status, position = GenerationStatus.QUEUED, status.queue_position
+        else:
+            new_status, position = GenerationStatus.RUNNING, None
+            if generation.started_at is None:
+                changes["started_at"] = utcnow()
+        if new_status is not generation.status and status.state is not ProviderState.COMPLETED:
+            changes["status"] = new_status
+        if position != generation.queue_position:
+            changes["queue_position"] = position
+        logs = status.logs[-MAX_LOG_LINES:] if status.logs else generation.logs
+        if logs != generation.logs:
+            changes["logs"] = logs
+        if not changes:
+            return generation
+        return await self._update(generation, **changes)
 
     async def _still_ours(self, generation: Generation) -> bool:
         return await Generation.filter(
@@ -346,6 +473,9 @@ class GenerationService:
         ).exists()
 
     async def _succeed(self, generation: Generation, output: dict[str, Any]) -> None:
+        # Copying a long video may outlast the lease: renew it first.
+        if not await self._claim(generation.id):
+            return
         video = await self._keep_video(output)
         seed = output.get("seed")
         await self._finish(
@@ -374,31 +504,35 @@ class GenerationService:
         }
 
     async def _download(self, url: str, key: str) -> int:
-        digest = hashlib.sha256()
-        chunks: list[bytes] = []
+        """Stream the video into a temporary file next to its final place, then move it
+        there atomically: never the whole video in memory, never a half-written file."""
+        target = self._storage.path_for(key)
+        await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+        fd, tmp = await asyncio.to_thread(tempfile.mkstemp, dir=target.parent, prefix=".dl-")
         size = 0
         try:
-            async with self._http.stream("GET", url) as response:
-                response.raise_for_status()
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > MAX_VIDEO_BYTES:
-                        raise AppError(
-                            ErrorCode.PROVIDER_ERROR, "the provider's video is too large"
-                        )
-                    digest.update(chunk)
-                    chunks.append(chunk)
+            with os.fdopen(fd, "wb") as handle:
+                async with self._http.stream("GET", url) as response:
+                    response.raise_for_status()
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > MAX_VIDEO_BYTES:
+                            raise AppError(
+                                ErrorCode.PROVIDER_ERROR, "the provider's video is too large"
+                            )
+                        await asyncio.to_thread(handle.write, chunk)
+            await asyncio.to_thread(os.replace, tmp, target)
         except httpx.HTTPError as error:
             log.warning("downloading the provider's video failed: %s", type(error).__name__)
             raise AppError(
                 ErrorCode.PROVIDER_ERROR, "the provider's video could not be fetched"
             ) from error
-        await asyncio.to_thread(self._storage.write_bytes, key, b"".join(chunks))
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
         return size
 
-    async def _finish_failed(
-        self, generation_id: UUID, error: AppError, cause: BaseException | None = None
-    ) -> None:
+    async def _finish_failed(self, generation_id: UUID, error: AppError) -> None:
         generation = await Generation.get_or_none(id=generation_id)
         if generation is None or generation.status in FINAL_STATUSES:
             return
@@ -444,10 +578,6 @@ class GenerationService:
         return f"{base}{path}" if base else None
 
 
-def _lease() -> timedelta:
-    return timedelta(seconds=LEASE_SECONDS)
-
-
 def _lease_free(now: datetime | None = None) -> Q:
     return Q(lease_owner=None) | Q(lease_expires_at__lt=now or utcnow())
 
@@ -465,6 +595,20 @@ def _clean_idempotency_key(key: str | None) -> str | None:
     return cleaned
 
 
+def cursor_for(generation: Generation) -> str:
+    return base64.urlsafe_b64encode(f"generation:{generation.id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (binascii.Error, UnicodeError, ValueError):
+        text = ""
+    if not text.startswith("generation:"):
+        raise AppError(ErrorCode.VALIDATION_FAILED, "malformed cursor", {"field": "after"})
+    return text.removeprefix("generation:")
+
+
 def _is_admin(user: User) -> bool:
     return user.role.value == "admin"
 
@@ -475,6 +619,3 @@ async def _get_or_none(generation_id: str) -> Generation | None:
     except ValueError:
         return None
     return await Generation.get_or_none(id=parsed)
-
-
-Waiter = Callable[[UUID, float], Awaitable[Generation]]

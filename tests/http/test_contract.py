@@ -264,3 +264,29 @@ async def test_features_file_replaces_the_catalog(tmp_path: Path, make_settings)
             )
     assert response.json()["data"]["features"] == [{"key": "ai-3d-spin"}]
     assert schema.json()["data"]["__type"]["enumValues"] == [{"name": "AI_3D_SPIN"}]
+
+
+async def test_cancel_stops_the_local_job(app, client, user_token):
+    started = await client.post(
+        "/api/ai-dance",
+        files={"image": ("p.jpg", photo())},
+        headers={**bearer(user_token), "Prefer": "respond-async"},
+    )
+    location = started.headers["Location"]
+    for _ in range(100):  # cancel once the render is under way
+        if (await client.get(location, headers=bearer(user_token))).json()["status"] == "running":
+            break
+        await asyncio.sleep(0.02)
+    canceled = await client.delete(location, headers=bearer(user_token))
+    assert canceled.status_code == 200
+    assert canceled.json()["status"] == "canceled"
+    # The background job notices and ends (it must not keep polling a forgotten render).
+    jobs = app.state.services.generations
+    for _ in range(100):
+        if not jobs._tasks:
+            break
+        await asyncio.sleep(0.05)
+    assert not jobs._tasks
+    again = await client.get(location, headers=bearer(user_token))
+    assert again.json()["status"] == "canceled"
+    assert again.json()["output"] is None
