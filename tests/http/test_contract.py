@@ -20,6 +20,19 @@ def photo() -> bytes:
     return sample("portrait.jpg").read_bytes()
 
 
+UPLOAD_MUTATION = "mutation($i: Upload!) { generateVideo(feature: AI_DANCE, image: $i) { id } }"
+
+
+async def graphql_upload(client, data: bytes, headers: dict[str, str]):
+    operations = {"query": UPLOAD_MUTATION, "variables": {"i": None}}
+    return await client.post(
+        "/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.i"]})},
+        files={"0": ("p.jpg", data)},
+        headers=headers,
+    )
+
+
 def test_committed_schema_matches_the_code():
     catalog = load_catalog(BASE_DIR / "features.toml")
     committed = (BASE_DIR / "schema.graphql").read_text(encoding="utf-8")
@@ -101,15 +114,8 @@ async def test_upload_over_the_limit_is_413_on_rest_without_content_length(clien
 
 async def test_upload_over_the_limit_is_an_error_on_graphql(client, user_token):
     big = b"\xff\xd8" + b"\0" * 300_000
-    operations = {
-        "query": "mutation($i: Upload!) { generateVideo(feature: AI_DANCE, image: $i) { id } }",
-        "variables": {"i": None},
-    }
-    response = await client.post(
-        "/graphql",
-        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.i"]})},
-        files={"0": ("big.jpg", big)},
-        headers={**bearer(user_token), "Apollo-Require-Preflight": "true"},
+    response = await graphql_upload(
+        client, big, {**bearer(user_token), "Apollo-Require-Preflight": "true"}
     )
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
@@ -118,16 +124,7 @@ async def test_upload_over_the_limit_is_an_error_on_graphql(client, user_token):
 
 
 async def test_graphql_multipart_without_preflight_header_is_refused(client, user_token):
-    operations = {
-        "query": "mutation($i: Upload!) { generateVideo(feature: AI_DANCE, image: $i) { id } }",
-        "variables": {"i": None},
-    }
-    response = await client.post(
-        "/graphql",
-        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.i"]})},
-        files={"0": ("p.jpg", photo())},
-        headers=bearer(user_token),
-    )
+    response = await graphql_upload(client, photo(), bearer(user_token))
     assert response.status_code == 400
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "BAD_REQUEST"
@@ -136,16 +133,7 @@ async def test_graphql_multipart_without_preflight_header_is_refused(client, use
 
 
 async def test_graphql_multipart_without_a_token_is_refused_before_reading(client):
-    operations = {
-        "query": "mutation($i: Upload!) { generateVideo(feature: AI_DANCE, image: $i) { id } }",
-        "variables": {"i": None},
-    }
-    response = await client.post(
-        "/graphql",
-        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.i"]})},
-        files={"0": ("p.jpg", photo())},
-        headers={"Apollo-Require-Preflight": "true"},
-    )
+    response = await graphql_upload(client, photo(), {"Apollo-Require-Preflight": "true"})
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
