@@ -44,6 +44,7 @@ log = logging.getLogger("clipforge")
 
 GRAPHQL_PATH = "/graphql"
 FORM_OVERHEAD_BYTES = 1024 * 1024
+MAX_OTHER_BODY_BYTES = 256 * 1024  # JSON and form bodies: queries, logins, webhooks
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -80,8 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(AppError, _app_error)
     app.add_middleware(
         BodyLimitMiddleware,
-        max_body_bytes=settings.max_upload_bytes + FORM_OVERHEAD_BYTES,
         max_upload_bytes=settings.max_upload_bytes,
+        form_overhead_bytes=FORM_OVERHEAD_BYTES,
+        max_other_bytes=MAX_OTHER_BODY_BYTES,
     )
     schema = build_schema(catalog, introspection=settings.introspection)
     app.include_router(graphql_router(schema, graphiql=settings.graphiql), prefix=GRAPHQL_PATH)

@@ -55,12 +55,12 @@ class RequestContext:
 
 
 def bearer_token(authorization: str | None) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header; another scheme is kept
-    whole so that it fails as an invalid token instead of passing as anonymous."""
+    """The token of an `Authorization: Bearer <token>` header. Another scheme, or none,
+    gives an empty token that fails as invalid instead of passing as anonymous."""
     if authorization is None or not authorization.strip():
         return None
     scheme, _, token = authorization.strip().partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else authorization
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def context_from_http(
@@ -74,6 +74,14 @@ def context_from_http(
         services=services,
         client_ip=client_host or "",
         user_agent=headers.get("user-agent", "")[:512],
-        base_url=base_url,
+        base_url=_http_base(base_url),
         access_token=bearer_token(headers.get("authorization")),
     )
+
+
+def _http_base(base_url: str) -> str:
+    """A WebSocket's base URL is ws(s)://; media links for its clients are http(s)://."""
+    for socket_scheme, http_scheme in (("ws://", "http://"), ("wss://", "https://")):
+        if base_url.startswith(socket_scheme):
+            return http_scheme + base_url.removeprefix(socket_scheme)
+    return base_url

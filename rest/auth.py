@@ -35,6 +35,16 @@ class RefreshBody(BaseModel):
     refresh_token: str = Field(alias="refreshToken", max_length=4096)
 
 
+def documented(model: type[BaseModel]) -> dict[str, Any]:
+    """The body in the OpenAPI document (it is read by `read_body`, JSON or form)."""
+    schema = model.model_json_schema(by_alias=True)
+    content = {kind: {"schema": schema} for kind in JSON_OR_FORM}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+JSON_OR_FORM = ("application/json", "application/x-www-form-urlencoded")
+
+
 def token_fields(result: AuthResult) -> dict[str, Any]:
     return {
         "accessToken": result.access_token,
@@ -53,13 +63,19 @@ def login_body(result: AuthResult, message: str) -> dict[str, Any]:
     }
 
 
-@router.post("/login", summary="Log in with email and password")
+@router.post(
+    "/login", summary="Log in with email and password", openapi_extra=documented(LoginBody)
+)
 async def login(request: Request, ctx: RequestContext = Depends(request_context)) -> dict[str, Any]:
     body = await read_body(request, LoginBody)
     return login_body(await auth.login(ctx, body.email, body.password), "Login successful")
 
 
-@router.post("/signup", summary="Create an account (403 unless SIGNUP_ENABLED)")
+@router.post(
+    "/signup",
+    summary="Create an account (403 unless SIGNUP_ENABLED)",
+    openapi_extra=documented(LoginBody),
+)
 async def signup(
     request: Request, ctx: RequestContext = Depends(request_context)
 ) -> dict[str, Any]:
@@ -67,7 +83,11 @@ async def signup(
     return login_body(await auth.signup(ctx, body.email, body.password), "Account created")
 
 
-@router.post("/send-otp", summary="Email a one-time login code (same answer for any email)")
+@router.post(
+    "/send-otp",
+    summary="Email a one-time login code (same answer for any email)",
+    openapi_extra=documented(SendOtpBody),
+)
 async def send_otp(
     request: Request, ctx: RequestContext = Depends(request_context)
 ) -> dict[str, Any]:
@@ -76,7 +96,11 @@ async def send_otp(
     return {"message": result.message}
 
 
-@router.post("/login-otp", summary="Log in with an emailed one-time code")
+@router.post(
+    "/login-otp",
+    summary="Log in with an emailed one-time code",
+    openapi_extra=documented(LoginOtpBody),
+)
 async def login_otp(
     request: Request, ctx: RequestContext = Depends(request_context)
 ) -> dict[str, Any]:
@@ -84,7 +108,11 @@ async def login_otp(
     return login_body(await auth.login_otp(ctx, body.email, body.otp), "Login successful")
 
 
-@router.post("/refresh", summary="Exchange a refresh token for a new pair (rotation)")
+@router.post(
+    "/refresh",
+    summary="Exchange a refresh token for a new pair (rotation)",
+    openapi_extra=documented(RefreshBody),
+)
 async def refresh(
     request: Request, ctx: RequestContext = Depends(request_context)
 ) -> dict[str, Any]:
@@ -92,7 +120,9 @@ async def refresh(
     return token_fields(await auth.refresh(ctx, body.refresh_token))
 
 
-@router.post("/logout", summary="End the session of a refresh token")
+@router.post(
+    "/logout", summary="End the session of a refresh token", openapi_extra=documented(RefreshBody)
+)
 async def logout(
     request: Request, ctx: RequestContext = Depends(request_context)
 ) -> dict[str, Any]:

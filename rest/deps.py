@@ -39,7 +39,7 @@ async def read_body(request: Request, model: type[BodyT]) -> BodyT:
             data = {key: value for key, value in form.items() if isinstance(value, str)}
         else:
             data = json.loads(await request.body() or b"null")
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, RecursionError) as error:  # bad JSON, bad UTF-8, absurd nesting
         raise AppError(ErrorCode.VALIDATION_FAILED, "the body is not valid JSON") from error
     try:
         return model.model_validate(data)

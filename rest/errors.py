@@ -27,6 +27,9 @@ def error_response(
     retry_after = (details or {}).get("retry_after")
     if code is ErrorCode.RATE_LIMITED and retry_after is not None:
         headers["Retry-After"] = str(int(retry_after))
+    generation_id = (details or {}).get("id")
+    if generation_id is not None:  # a generation exists (timed out or failed): say which
+        headers["X-Generation-Id"] = str(generation_id)
     return JSONResponse(
         {"error": message, "code": code.value, "details": details or {}},
         status_code=status or HTTP_STATUS[code],

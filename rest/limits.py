@@ -1,4 +1,5 @@
-"""Request body limit, enforced while the body streams in (Starlette sets none)."""
+"""Request body limits, enforced while the body streams in (Starlette sets none): uploads
+(multipart) may carry a photo, every other body (JSON, forms, webhooks) is small."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.errors import HTTP_STATUS, ErrorCode
+from services.errors import HTTP_STATUS, AppError, ErrorCode
 from services.uploads import too_large
 
 
@@ -15,18 +16,24 @@ class BodyTooLargeError(Exception):
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int):
+    def __init__(
+        self, app: ASGIApp, *, max_upload_bytes: int, form_overhead_bytes: int, max_other_bytes: int
+    ):
         self.app = app
-        self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes
+        self.max_multipart_bytes = max_upload_bytes + form_overhead_bytes
+        self.max_other_bytes = max_other_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        multipart = _header(scope, b"content-type").lower().startswith("multipart/")
+        limit = self.max_multipart_bytes if multipart else self.max_other_bytes
+        error = too_large(self.max_upload_bytes) if multipart else _body_too_large(limit)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
-            await self._reject(send)
+        if declared is not None and declared > limit:
+            await _reject(send, error)
             return
         received = 0
         started = False
@@ -36,7 +43,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit:
                     raise BodyTooLargeError
             return message
 
@@ -50,32 +57,44 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLargeError:
             if not started:
-                await self._reject(send)
+                await _reject(send, error)
 
-    async def _reject(self, send: Send) -> None:
-        error = too_large(self.max_upload_bytes)
-        body = json.dumps(
-            {"error": error.message, "code": error.code.value, "details": error.details}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": HTTP_STATUS[ErrorCode.PAYLOAD_TOO_LARGE],
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+
+def _body_too_large(limit: int) -> AppError:
+    return AppError(
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        f"the request body is larger than {limit} bytes",
+        {"max_bytes": limit},
+    )
+
+
+async def _reject(send: Send, error: AppError) -> None:
+    body = json.dumps(
+        {"error": error.message, "code": error.code.value, "details": error.details}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": HTTP_STATUS[error.code],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return ""
 
 
 def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+    try:
+        return int(_header(scope, b"content-length"))
+    except ValueError:
+        return None

@@ -19,6 +19,8 @@ def should_mask(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None or isinstance(original, (GraphQLError, AppError)):
         return False
+    if error.path is None:  # before execution: the document or its variables are at fault
+        return False
     log.error("unexpected error in GraphQL resolver", exc_info=original)
     return True
 
@@ -42,7 +44,7 @@ def error_extensions(error: GraphQLError) -> dict[str, object]:
     original = error.original_error
     if isinstance(original, AppError):
         return {"code": original.code.value, "details": original.details}
-    if error.original_error is None and error.path is None:
+    if error.path is None:  # parsing, validation, variable coercion: the client's mistake
         return {"code": "GRAPHQL_VALIDATION_FAILED"}
     return {"code": ErrorCode.INTERNAL.value}
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import strawberry
+from cross_web import HTTPException as StrawberryHTTPException
 from fastapi import Request
 from starlette.requests import HTTPConnection
 from strawberry.exceptions import ConnectionRejectionError
@@ -53,6 +54,23 @@ async def get_context(connection: HTTPConnection) -> GraphQLContext:
 
 
 class ClipforgeGraphQLRouter(GraphQLRouter[Any, None]):
+    async def parse_http_body(self, request: Any) -> Any:
+        """Every malformed request body is a coded 400 in GraphQL's shape, never a 500 or a
+        plain-text answer (odd JSON such as `42`, a multipart `map` that is no object)."""
+        try:
+            return await super().parse_http_body(request)
+        except StrawberryHTTPException as error:
+            raise AppError(ErrorCode.BAD_REQUEST, error.reason) from error
+        except (
+            AttributeError,
+            TypeError,
+            IndexError,
+            KeyError,
+            ValueError,
+            RecursionError,
+        ) as error:
+            raise AppError(ErrorCode.BAD_REQUEST, "the GraphQL request is malformed") from error
+
     async def on_ws_connect(self, context: Any) -> UnsetType | dict[str, object] | None:
         """graphql-transport-ws: the token comes in connection_init's payload, as
         `{"Authorization": "Bearer ..."}` or `{"authToken": "..."}` (browsers cannot set

@@ -12,14 +12,15 @@ import logging
 import os
 import random
 import tempfile
+import unicodedata
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
 from models import Generation, GenerationStatus, User
 from models.generation import FINAL_STATUSES
@@ -41,6 +42,7 @@ from settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_PROMPT_LENGTH = 2000
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
 MAX_PAGE_SIZE = 100
 MAX_POLL_INTERVAL = 5.0
 MAX_STATUS_FAILURES = 5  # consecutive failed status polls before a job is given up
@@ -94,11 +96,6 @@ class GenerationService:
         """Validate, store the photo, write the row, and start the job in the background."""
         effective_prompt = self._effective_prompt(feature, prompt)
         key = _clean_idempotency_key(idempotency_key)
-        if key is not None:
-            existing = await Generation.get_or_none(user=user, idempotency_key=key)
-            if existing is not None:
-                return existing
-        await self._check_limits(user)
         prepared = await asyncio.to_thread(
             prepare_image,
             image,
@@ -106,11 +103,41 @@ class GenerationService:
             max_pixels=self._settings.max_image_pixels,
         )
         input_key = await self._store_input(prepared)
+        created = False
         try:
+            generation, created = await self._create_row(
+                user, feature, effective_prompt, key, prepared, input_key
+            )
+        finally:
+            if not created:  # refused, or answered by an earlier request with the same key
+                await asyncio.to_thread(self._storage.delete, input_key)
+        if created:
+            self.spawn(generation.id)
+        return generation
+
+    async def _create_row(
+        self,
+        user: User,
+        feature: Feature,
+        prompt: str,
+        key: str | None,
+        prepared: PreparedImage,
+        input_key: str,
+    ) -> tuple[Generation, bool]:
+        """Check the idempotency key and the limits and insert, one start per user at a
+        time (the user's row is locked; SQLite runs one transaction at a time anyway)."""
+        async with in_transaction():
+            await User.filter(id=user.id).select_for_update().first()
+            if key is not None:
+                existing = await Generation.get_or_none(user=user, idempotency_key=key)
+                if existing is not None:
+                    _require_same_request(existing, feature, prompt, prepared)
+                    return existing, False
+            await self._check_limits(user)
             generation = await Generation.create(
                 user=user,
                 feature=feature.key,
-                prompt=effective_prompt,
+                prompt=prompt,
                 idempotency_key=key,
                 provider=self._provider.name,
                 model=self._model_for(feature),
@@ -120,31 +147,12 @@ class GenerationService:
                 input_size=len(prepared.data),
                 seed=random.SystemRandom().randrange(2**31),
             )
-        except IntegrityError:
-            # The same idempotency key raced us: answer with the row that won.
-            if key is None:
-                raise
-            return await Generation.get(user=user, idempotency_key=key)
-        self.spawn(generation.id)
-        return generation
+            return generation, True
 
     def _effective_prompt(self, feature: Feature, prompt: str | None) -> str:
         if prompt is None or not prompt.strip():
             return feature.prompt
-        cleaned = prompt.strip()
-        if len(cleaned) > MAX_PROMPT_LENGTH:
-            raise AppError(
-                ErrorCode.VALIDATION_FAILED,
-                f"the prompt is longer than {MAX_PROMPT_LENGTH} characters",
-                {"field": "prompt", "max_length": MAX_PROMPT_LENGTH},
-            )
-        if any(ord(ch) < 32 and ch not in "\n\t" for ch in cleaned):
-            raise AppError(
-                ErrorCode.VALIDATION_FAILED,
-                "the prompt contains control characters",
-                {"field": "prompt"},
-            )
-        return cleaned
+        return _clean_text(prompt, "prompt", MAX_PROMPT_LENGTH, multiline=True)
 
     def _model_for(self, feature: Feature) -> str:
         if self._provider.name == "local":
@@ -191,9 +199,9 @@ class GenerationService:
     ) -> tuple[list[Generation], bool]:
         """One page of generations, newest first: the caller's own, or (admins) anyone's.
         Returns the page and whether more follow. Cursors are opaque (see `cursor_for`)."""
-        if first < 0:
+        if first < 1:
             raise AppError(
-                ErrorCode.VALIDATION_FAILED, "first must not be negative", {"field": "first"}
+                ErrorCode.VALIDATION_FAILED, "first must be at least 1", {"field": "first"}
             )
         first = min(first, MAX_PAGE_SIZE)
         owner: Any = user.id
@@ -582,16 +590,48 @@ def _lease_free(now: datetime | None = None) -> Q:
     return Q(lease_owner=None) | Q(lease_expires_at__lt=now or utcnow())
 
 
+def _require_same_request(
+    existing: Generation, feature: Feature, prompt: str, prepared: PreparedImage
+) -> None:
+    """A key names one request: reusing it for another one is a client bug, not a retry."""
+    same = (existing.feature, existing.prompt, existing.input_sha256) == (
+        feature.key,
+        prompt,
+        prepared.sha256,
+    )
+    if not same:
+        raise AppError(
+            ErrorCode.VALIDATION_FAILED,
+            "this idempotency key was already used for a different request",
+            {"field": "idempotency_key", "id": str(existing.id)},
+        )
+
+
 def _clean_idempotency_key(key: str | None) -> str | None:
     if key is None or not key.strip():
         return None
-    cleaned = key.strip()
-    if len(cleaned) > 255:
+    return _clean_text(key, "idempotency_key", MAX_IDEMPOTENCY_KEY_LENGTH, multiline=False)
+
+
+def _clean_text(text: str, field: str, max_length: int, *, multiline: bool) -> str:
+    """Trimmed text with line breaks as \\n; control characters and unpaired surrogates
+    (which no database can store) are refused."""
+    cleaned = text.replace("\r\n", "\n").strip()
+    if len(cleaned) > max_length:
         raise AppError(
             ErrorCode.VALIDATION_FAILED,
-            "the idempotency key is longer than 255 characters",
-            {"field": "idempotency_key"},
+            f"the {field.replace('_', ' ')} is longer than {max_length} characters",
+            {"field": field, "max_length": max_length},
         )
+    allowed = "\n\t" if multiline else ""
+    for char in cleaned:
+        category = unicodedata.category(char)
+        if (category == "Cc" and char not in allowed) or category == "Cs":
+            raise AppError(
+                ErrorCode.VALIDATION_FAILED,
+                f"the {field.replace('_', ' ')} contains control characters or invalid text",
+                {"field": field},
+            )
     return cleaned
 
 

@@ -24,6 +24,7 @@ pillow_heif.register_heif_opener()
 # images (phone cameras write those); it is reported as "JPEG".
 ACCEPTED_FORMATS: Final = frozenset({"JPEG", "MPO", "PNG", "WEBP", "HEIF", "GIF", "TIFF", "BMP"})
 MIN_SIDE: Final = 64
+MAX_SIDE: Final = 16_384  # JPEG stores at most 65 535 px a side; no photo is this wide
 JPEG_QUALITY: Final = 92
 OUTPUT_CONTENT_TYPE: Final = "image/jpeg"
 WHITE: Final = (255, 255, 255)
@@ -116,6 +117,12 @@ def _check_dimensions(size: tuple[int, int], max_pixels: int) -> None:
     width, height = size
     if width * height > max_pixels:
         raise _too_many_pixels(max_pixels)
+    if max(width, height) > MAX_SIDE:
+        raise AppError(
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            f"the image is {width}x{height}; each side may have at most {MAX_SIDE} px",
+            {"max_side": MAX_SIDE},
+        )
     if min(width, height) < MIN_SIDE:
         raise AppError(
             ErrorCode.BAD_REQUEST,

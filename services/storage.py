@@ -38,6 +38,9 @@ class MediaStorage:
             raise
         return path
 
+    def delete(self, key: str) -> None:
+        self.path_for(key).unlink(missing_ok=True)
+
     def read_bytes(self, key: str) -> bytes:
         return self.path_for(key).read_bytes()
 

@@ -44,7 +44,8 @@ class WebhookVerifier:
         self._http = http
         self._jwks_url = jwks_url
         self._keys: list[Ed25519PublicKey] = []
-        self._fetched_at: float | None = None
+        self._fetched_at: float | None = None  # last successful fetch
+        self._attempted_at: float | None = None  # last fetch, successful or not
         self._lock = asyncio.Lock()
 
     async def verify(self, headers: Mapping[str, str], body: bytes) -> WebhookDelivery:
@@ -84,25 +85,30 @@ class WebhookVerifier:
     async def _current_keys(self, *, refresh: bool = False) -> list[Ed25519PublicKey]:
         async with self._lock:
             now = time.monotonic()
-            age = None if self._fetched_at is None else now - self._fetched_at
-            stale = age is None or age > CACHE_SECONDS
-            if stale or (refresh and age is not None and age > REFRESH_MIN_SECONDS):
-                self._keys = await self._fetch()
-                self._fetched_at = now
+            stale = self._fetched_at is None or now - self._fetched_at > CACHE_SECONDS
+            recent = (
+                self._attempted_at is not None and now - self._attempted_at < REFRESH_MIN_SECONDS
+            )
+            if (stale or refresh) and not recent:
+                # Failed fetches count too: forged requests cannot make us fetch each time.
+                self._attempted_at = now
+                fetched = await self._fetch()
+                if fetched is not None:
+                    self._keys, self._fetched_at = fetched, now
+            if not self._keys:
+                raise AppError(
+                    ErrorCode.PROVIDER_ERROR, "webhook keys are not available; retry later"
+                )
             return self._keys
 
-    async def _fetch(self) -> list[Ed25519PublicKey]:
+    async def _fetch(self) -> list[Ed25519PublicKey] | None:
         try:
             response = await self._http.get(self._jwks_url, timeout=10)
             response.raise_for_status()
             data = response.json()
         except (httpx.HTTPError, ValueError) as error:
             log.error("cannot fetch fal's webhook keys (FAL_JWKS_URL): %s", type(error).__name__)
-            if self._keys:
-                return self._keys
-            raise AppError(
-                ErrorCode.PROVIDER_ERROR, "webhook keys are not available; retry later"
-            ) from error
+            return None
         keys = []
         for entry in data.get("keys", []) if isinstance(data, dict) else []:
             if not isinstance(entry, dict) or entry.get("kty") != "OKP":

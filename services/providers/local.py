@@ -72,8 +72,9 @@ class LocalProvider:
         await asyncio.gather(*self._jobs.values(), return_exceptions=True)
         self._jobs.clear()
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+            pool, self._pool = self._pool, None
+            # Waiting lets the workers exit cleanly (no leaked semaphores at shutdown).
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
 
     def _task(self, request_id: str) -> asyncio.Task[dict[str, Any]]:
         task = self._jobs.get(request_id)

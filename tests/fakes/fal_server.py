@@ -156,6 +156,7 @@ class FakeFal:
         self._running = threading.Event()  # cleared: status replies wait (see `paused`)
         self._running.set()
         self.jwks_fetches = 0
+        self.jwks_fails = False
         self.requests: list[tuple[str, str, dict[str, str]]] = []  # method, path, headers
         self._lock = threading.Lock()
         self._server: uvicorn.Server | None = None
@@ -285,6 +286,8 @@ class FakeFal:
 
     async def _jwks(self, request: Request) -> JSONResponse:
         self.jwks_fetches += 1
+        if self.jwks_fails:
+            return JSONResponse({"detail": "unavailable"}, status_code=500)
         raw = self.signing_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
         return JSONResponse({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "fake"}]})

@@ -172,6 +172,7 @@ async def test_timeout_answers_504_with_the_id_then_finishes_in_the_background(
     body = response.json()
     assert body["code"] == "PROVIDER_TIMEOUT"
     generation_id = body["details"]["id"]
+    assert response.headers["X-Generation-Id"] == generation_id
     assert (await status_of(client, user_token, generation_id))["status"] in {"queued", "running"}
 
     fal.complete(fal.submits[0].request_id)

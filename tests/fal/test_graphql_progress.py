@@ -73,6 +73,7 @@ async def test_queue_positions_and_logs_surface_in_the_subscription(
     final = updates[-1]
     assert final["status"] == "SUCCEEDED"
     assert final["video"]["fileSize"] == len(fal.video)
+    assert final["video"]["url"].startswith("http://127.0.0.1:")  # a link, not ws://
     # Every update is a change: no two consecutive ones are identical.
     assert all(a != b for a, b in itertools.pairwise(updates))
 

@@ -122,3 +122,14 @@ async def test_a_timestamp_within_five_minutes_is_accepted(app, app_port, client
     response = await client.post("/webhooks/fal", content=body, headers=headers)
     assert response.status_code == 200, response.text
     await eventually(lambda: _succeeded(generation_id), 10, "success")
+
+
+async def test_forged_webhooks_cannot_make_us_fetch_the_keys_each_time(client, fal):
+    fal.jwks_fails = True  # fal's key list is unreachable: every forgery would refetch it
+    body = json.dumps({"request_id": "forged", "status": "OK", "payload": {}}).encode()
+    for _ in range(3):
+        headers = fal.sign(body, "forged", key=Ed25519PrivateKey.generate())
+        response = await client.post("/webhooks/fal", content=body, headers=headers)
+        assert response.status_code == 502
+        assert response.json()["code"] == "PROVIDER_ERROR"
+    assert fal.jwks_fetches == 1

@@ -412,3 +412,18 @@ def test_corrupt_pixel_data_is_rejected(samples: Path):
     error = rejected(bytes(raw))
 
     assert error.code == ErrorCode.BAD_REQUEST
+
+
+@pytest.mark.parametrize("size", [(600_000, 64), (64, 70_000), (16_385, 100)])
+def test_a_side_past_what_jpeg_can_hold_is_too_large(size):
+    """Under the pixel limit, but no JPEG can be this wide (at most 65 535 px a side)."""
+    error = rejected(png_header_only(*size))
+    assert error.code == ErrorCode.PAYLOAD_TOO_LARGE
+    assert error.details == {"max_side": 16_384}
+
+
+def test_a_wide_panorama_within_the_side_limit_is_accepted():
+    prepared = prepare_image(
+        encode(picture((16_000, 200)), "PNG"), max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS
+    )
+    assert (prepared.width, prepared.height) == (16_000, 200)
