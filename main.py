@@ -15,12 +15,14 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.staticfiles import StaticFiles
 from tortoise.contrib.fastapi import RegisterTortoise
 
@@ -41,6 +43,7 @@ from services.storage import MEDIA_ROUTE
 from settings import BASE_DIR, Settings, SettingsError
 
 log = logging.getLogger("clipforge")
+T = TypeVar("T")
 
 GRAPHQL_PATH = "/graphql"
 FORM_OVERHEAD_BYTES = 1024 * 1024
@@ -116,7 +119,7 @@ def _cli_settings() -> Settings:
     return Settings().prepare()
 
 
-async def _with_app(settings: Settings, work):  # type: ignore[no-untyped-def]
+async def _with_app(settings: Settings, work: Callable[[FastAPI], Awaitable[T]]) -> T:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         return await work(app)
@@ -187,7 +190,8 @@ def _export_schema(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run("main:app", host=args.host, port=args.port, log_level="info")
+    level = Settings().log_level.lower()
+    uvicorn.run("main:app", host=args.host, port=args.port, log_level=level)
     return 0
 
 
@@ -226,11 +230,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
     try:
+        level = logging.getLevelName(Settings().log_level.upper())
+        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
         code: int = args.run(args)
-    except (SettingsError, CatalogError, DatabaseUnavailableError) as error:
+    except (SettingsError, CatalogError, DatabaseUnavailableError, ValidationError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except AppError as error:

@@ -17,7 +17,7 @@ from strawberry.types import Info
 from resolvers import generation
 from resolvers.results import GenerationPage
 from schema.context import GraphQLContext, app_context
-from schema.types import Generation
+from schema.types import Generation, PageInfo
 from services.errors import AppError, ErrorCode
 from services.uploads import read_upload
 
@@ -34,12 +34,6 @@ async def _image_bytes(info: Info[GraphQLContext, None], image: Any) -> bytes:
 
 
 @strawberry.type
-class GenerationPageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
 class GenerationEdge:
     cursor: str
     node: Generation
@@ -48,7 +42,7 @@ class GenerationEdge:
 @strawberry.type(description="Relay-style connection over generations, newest first.")
 class GenerationConnection:
     edges: list[GenerationEdge]
-    page_info: GenerationPageInfo
+    page_info: PageInfo
 
     @classmethod
     def from_page(cls, page: GenerationPage) -> "GenerationConnection":
@@ -57,7 +51,7 @@ class GenerationConnection:
                 GenerationEdge(cursor=cursor, node=Generation.from_result(result))
                 for cursor, result in page.generations
             ],
-            page_info=GenerationPageInfo(
+            page_info=PageInfo(
                 has_next_page=page.has_next_page, end_cursor=page.end_cursor
             ),
         )

@@ -109,3 +109,18 @@ def test_export_schema_writes_the_sdl(tmp_path: Path):
     result = run_cli(tmp_path, "export-schema", "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert out.read_text(encoding="utf-8") == (BASE_DIR / "schema.graphql").read_text("utf-8")
+
+
+def test_a_malformed_setting_fails_clearly(tmp_path: Path):
+    result = subprocess.run(
+        [sys.executable, str(BASE_DIR / "main.py"), "export-schema", "--out", "x.graphql"],
+        cwd=tmp_path,
+        env={**os.environ, "VAR_DIR": str(tmp_path / "var"), "MAX_UPLOAD_BYTES": "lots"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "max_upload_bytes" in result.stderr
+    assert "Traceback" not in result.stderr
