@@ -137,6 +137,7 @@ async def generation_updates(
             except TimeoutError:
                 generation = await service.get_for_user(user, generation_id)
             if _progress(generation) != last:
+                await _fresh_user(ctx)  # a logout or an expired token ends the stream
                 last = _progress(generation)
                 yield generation_result(ctx, generation)
 

@@ -51,9 +51,7 @@ class GenerationConnection:
                 GenerationEdge(cursor=cursor, node=Generation.from_result(result))
                 for cursor, result in page.generations
             ],
-            page_info=PageInfo(
-                has_next_page=page.has_next_page, end_cursor=page.end_cursor
-            ),
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
         )
 
 

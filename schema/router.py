@@ -58,7 +58,7 @@ class ClipforgeGraphQLRouter(GraphQLRouter[Any, None]):
         """Every malformed request body is a coded 400 in GraphQL's shape, never a 500 or a
         plain-text answer (odd JSON such as `42`, a multipart `map` that is no object)."""
         try:
-            return await super().parse_http_body(request)
+            data = await super().parse_http_body(request)
         except StrawberryHTTPException as error:
             raise AppError(ErrorCode.BAD_REQUEST, error.reason) from error
         except (
@@ -70,6 +70,12 @@ class ClipforgeGraphQLRouter(GraphQLRouter[Any, None]):
             RecursionError,
         ) as error:
             raise AppError(ErrorCode.BAD_REQUEST, "the GraphQL request is malformed") from error
+        for item in data if isinstance(data, list) else [data]:
+            if not _storable(item.query) or not _storable(item.variables):
+                raise AppError(
+                    ErrorCode.BAD_REQUEST, "the GraphQL request holds text that is not valid UTF-8"
+                )
+        return data
 
     async def on_ws_connect(self, context: Any) -> UnsetType | dict[str, object] | None:
         """graphql-transport-ws: the token comes in connection_init's payload, as
@@ -86,6 +92,21 @@ class ClipforgeGraphQLRouter(GraphQLRouter[Any, None]):
         except AppError as error:
             raise ConnectionRejectionError({"code": error.code.value}) from error
         return {"authenticated": True}
+
+
+def _storable(value: object) -> bool:
+    """False for text with unpaired surrogates (JSON allows them, UTF-8 and databases don't)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(v) for v in value)
+    return True
 
 
 def _connection_token(params: dict[str, Any]) -> str | None:

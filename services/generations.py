@@ -8,6 +8,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import json
 import logging
 import os
 import random
@@ -50,6 +51,11 @@ MAX_VIDEO_BYTES = 1024 * 1024 * 1024
 MAX_LOG_LINES = 200
 SUBMIT_GRACE_SECONDS = 30  # how long shutdown waits for a submit to record its request id
 UNFINISHED = (GenerationStatus.QUEUED, GenerationStatus.RUNNING)
+INTAKE_CONCURRENCY = 2  # photos decoded at once
+RESULT_ATTEMPTS = 5  # fetching a finished job's output is free to repeat
+DOWNLOAD_SECONDS = 600  # the whole copy of the provider's video
+MAX_OUTPUT_BYTES = 64 * 1024  # the provider output we keep
+MAX_SEED = 2**63 - 1
 
 
 class GenerationService:
@@ -77,6 +83,7 @@ class GenerationService:
         self._wakeups: dict[str, asyncio.Event] = {}
         self._submits: set[asyncio.Task[Generation | None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._intake_slots = asyncio.Semaphore(INTAKE_CONCURRENCY)
 
     @property
     def provider_name(self) -> str:
@@ -96,12 +103,15 @@ class GenerationService:
         """Validate, store the photo, write the row, and start the job in the background."""
         effective_prompt = self._effective_prompt(feature, prompt)
         key = _clean_idempotency_key(idempotency_key)
-        prepared = await asyncio.to_thread(
-            prepare_image,
-            image,
-            max_bytes=self._settings.max_upload_bytes,
-            max_pixels=self._settings.max_image_pixels,
-        )
+        if key is None:
+            await self._check_limits(user)  # refuse cheaply before decoding; checked again below
+        async with self._intake_slots:  # a 40-megapixel decode takes hundreds of MB
+            prepared = await asyncio.to_thread(
+                prepare_image,
+                image,
+                max_bytes=self._settings.max_upload_bytes,
+                max_pixels=self._settings.max_image_pixels,
+            )
         input_key = await self._store_input(prepared)
         created = False
         try:
@@ -260,6 +270,9 @@ class GenerationService:
         # A submit still in flight records its request id later and cancels it then.
         if updated and generation.request_id:
             await self._cancel_at_provider(generation.model, generation.request_id)
+        job = self._tasks.get(str(generation.id))
+        if updated and job is not None:
+            job.cancel()  # stops a poll or a download in progress
         self._events.publish(generation)
         self._wake(str(generation.id))
         return generation
@@ -385,9 +398,21 @@ class GenerationService:
                 continue
             if finished is None:  # canceled or taken over meanwhile
                 return
-            output = await self._provider.result(generation.model, finished.request_id or "")
+            output = await self._fetch_result(finished)
             await self._succeed(finished, output)
             return
+
+    async def _fetch_result(self, generation: Generation) -> dict[str, Any]:
+        """The finished job's output; a provider hiccup is retried, since the job is paid."""
+        for attempt in range(1, RESULT_ATTEMPTS + 1):
+            try:
+                return await self._provider.result(generation.model, generation.request_id or "")
+            except AppError as error:
+                if error.code is not ErrorCode.PROVIDER_ERROR or attempt == RESULT_ATTEMPTS:
+                    raise
+                log.warning("result fetch %d failed for generation %s", attempt, generation.id)
+                await asyncio.sleep(min(2.0**attempt / 4, 10.0))
+        raise AssertionError("unreachable")
 
     def _forget_submit(self, task: asyncio.Task[Generation | None]) -> None:
         self._submits.discard(task)
@@ -489,9 +514,9 @@ class GenerationService:
         await self._finish(
             generation,
             status=GenerationStatus.SUCCEEDED,
-            output=output,
+            output=_bounded_output(output),
             video=video,
-            seed=seed if isinstance(seed, int) else generation.seed,
+            seed=seed if isinstance(seed, int) and 0 <= seed <= MAX_SEED else generation.seed,
         )
 
     async def _keep_video(self, output: dict[str, Any]) -> dict[str, Any]:
@@ -500,14 +525,17 @@ class GenerationService:
         if not isinstance(video, dict) or not isinstance(video.get("url"), str):
             raise AppError(ErrorCode.PROVIDER_ERROR, "the provider returned no video")
         url: str = video["url"]
-        if url.startswith(f"{MEDIA_ROUTE}/") or self._settings.keep_provider_video_url:
+        ours = self._provider.name == "local" and url.startswith(f"{MEDIA_ROUTE}/")
+        if ours or self._settings.keep_provider_video_url:
             return dict(video)
+        if not url.startswith(("https://", "http://")):
+            raise AppError(ErrorCode.PROVIDER_ERROR, "the provider returned no video URL")
         key = self._storage.new_key("videos", ".mp4")
         size = await self._download(url, key)
         return {
             "url": self._storage.url_path(key),
-            "content_type": video.get("content_type") or "video/mp4",
-            "file_name": video.get("file_name") or PurePosixPath(key).name,
+            "content_type": "video/mp4",
+            "file_name": PurePosixPath(key).name,
             "file_size": size,
         }
 
@@ -520,8 +548,16 @@ class GenerationService:
         size = 0
         try:
             with os.fdopen(fd, "wb") as handle:
-                async with self._http.stream("GET", url) as response:
+                async with (
+                    asyncio.timeout(DOWNLOAD_SECONDS),
+                    self._http.stream("GET", url) as response,
+                ):
                     response.raise_for_status()
+                    declared = response.headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > MAX_VIDEO_BYTES:
+                        raise AppError(
+                            ErrorCode.PROVIDER_ERROR, "the provider's video is too large"
+                        )
                     async for chunk in response.aiter_bytes():
                         size += len(chunk)
                         if size > MAX_VIDEO_BYTES:
@@ -530,7 +566,7 @@ class GenerationService:
                             )
                         await asyncio.to_thread(handle.write, chunk)
             await asyncio.to_thread(os.replace, tmp, target)
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, TimeoutError) as error:
             log.warning("downloading the provider's video failed: %s", type(error).__name__)
             raise AppError(
                 ErrorCode.PROVIDER_ERROR, "the provider's video could not be fetched"
@@ -544,6 +580,8 @@ class GenerationService:
         generation = await Generation.get_or_none(id=generation_id)
         if generation is None or generation.status in FINAL_STATUSES:
             return
+        if generation.request_id is not None:  # don't leave a job running (and billing)
+            await self._cancel_at_provider(generation.model, generation.request_id)
         await self._finish(
             generation,
             status=GenerationStatus.FAILED,
@@ -588,6 +626,14 @@ class GenerationService:
 
 def _lease_free(now: datetime | None = None) -> Q:
     return Q(lease_owner=None) | Q(lease_expires_at__lt=now or utcnow())
+
+
+def _bounded_output(output: dict[str, Any]) -> dict[str, Any]:
+    """The provider's output as we keep it: all of it, unless it is unreasonably large."""
+    if len(json.dumps(output, default=str)) <= MAX_OUTPUT_BYTES:
+        return output
+    log.warning("the provider's output is over %d bytes: keeping video and seed", MAX_OUTPUT_BYTES)
+    return {key: output[key] for key in ("video", "seed") if key in output}
 
 
 def _require_same_request(

@@ -76,7 +76,8 @@ class FalProvider:
         except Exception as error:
             raise _mapped(error, "status") from error
         if isinstance(status, fal_client.Queued):
-            return ProviderStatus(ProviderState.QUEUED, queue_position=int(status.position))
+            position = status.position if isinstance(status.position, int) else None
+            return ProviderStatus(ProviderState.QUEUED, queue_position=position)
         logs = _log_lines(getattr(status, "logs", None))
         if isinstance(status, fal_client.Completed):
             return ProviderStatus(ProviderState.COMPLETED, logs=logs)

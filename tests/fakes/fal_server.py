@@ -73,6 +73,7 @@ class Script:
     completes: bool = True  # False: stays IN_PROGRESS until FakeFal.complete()
     submit_error: tuple[int, Any] | None = None  # (HTTP status, JSON body)
     result_error: tuple[int, Any] | None = None
+    result_error_times: int | None = None  # the result fails this many times, then works
     response_delay: float = 0.0  # every queue reply waits this long ("slow")
     webhook_deliveries: int = 1  # >1: the same webhook is delivered again
 
@@ -413,7 +414,11 @@ class FakeFal:
             return JSONResponse({"detail": "Request is still in progress"}, status_code=400)
         if job.canceled:
             return JSONResponse({"detail": "Request was cancelled"}, status_code=400)
-        if job.script.result_error is not None:
+        failing = job.script.result_error is not None and (
+            job.script.result_error_times is None
+            or self.result_fetches[job.request_id] <= job.script.result_error_times
+        )
+        if failing and job.script.result_error is not None:
             status, body = job.script.result_error
             return JSONResponse(body, status_code=status)
         return JSONResponse(self.output(job.request_id))

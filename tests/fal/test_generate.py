@@ -144,7 +144,16 @@ async def test_fal_500_on_result_answers_502(client, user_token, fal):
     response = await rest_generate(client, user_token)
     assert response.status_code == 502, response.text
     assert response.json()["code"] == "PROVIDER_ERROR"
-    assert sum(fal.result_fetches.values()) == 1  # a 500 is not retried by the client
+    # The client does not retry a 500; we do (the job is paid), then give up and cancel it.
+    assert sum(fal.result_fetches.values()) == 5
+    assert fal.cancels == [fal.submits[0].request_id]
+
+
+async def test_one_failed_result_fetch_is_retried(client, user_token, fal):
+    fal.script = Script(result_error=(500, {"detail": "hiccup"}), result_error_times=1)
+    response = await rest_generate(client, user_token)
+    assert response.status_code == 200, response.text
+    assert sum(fal.result_fetches.values()) == 2
 
 
 async def test_bad_key_answers_502_and_logs_the_key_problem(client, user_token, fal, caplog):

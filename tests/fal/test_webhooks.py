@@ -84,6 +84,8 @@ async def _succeeded(generation_id: str) -> bool:
 async def test_forged_webhooks_are_rejected(app, app_port, client, user_token, fal, forgery):
     fal.script = Script(logs=["a"], completes=False)
     generation_id, request_id = await started_generation(app, app_port, user_token, fal)
+    # The job's first status poll comes right after the submit; later ones 30 s apart.
+    await eventually(lambda: fal.status_calls.get(request_id, 0) >= 1, 10, "the first poll")
     fal.complete(request_id)
     body = fal.webhook_body(fal.jobs[request_id])
     headers = fal.sign(body, request_id)
