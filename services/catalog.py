@@ -53,9 +53,6 @@ class Catalog:
     def keys(self) -> list[str]:
         return list(self._by_key)
 
-    def categories(self) -> list[str]:
-        return sorted({feature.category for feature in self._by_key.values()})
-
     def in_category(self, category: str | None) -> list[Feature]:
         return [f for f in self._by_key.values() if category is None or f.category == category]
 

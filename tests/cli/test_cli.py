@@ -14,13 +14,16 @@ from settings import BASE_DIR
 from tests.conftest import TEST_DATABASE_URL, sample
 
 
-def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "VAR_DIR": str(tmp_path / "var"),
         "DATABASE_URL": TEST_DATABASE_URL,
         "FAL_KEY": "",
         "SENDGRID_API_KEY": "",
+        **(env or {}),
     }
     return subprocess.run(
         [sys.executable, str(BASE_DIR / "main.py"), *args],
@@ -81,23 +84,9 @@ def test_create_user_then_duplicate(tmp_path: Path):
 
 
 def test_a_wrong_database_url_fails_at_once_with_a_clear_message(tmp_path: Path):
-    env_url = "postgres://postgres@127.0.0.1:1/nowhere"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(BASE_DIR / "main.py"),
-            "create-user",
-            "--email",
-            "a@b.cd",
-            "--password",
-            "long enough pw",
-        ],
-        cwd=tmp_path,
-        env={**os.environ, "VAR_DIR": str(tmp_path / "var"), "DATABASE_URL": env_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    env = {"DATABASE_URL": "postgres://postgres@127.0.0.1:1/nowhere"}
+    result = run_cli(
+        tmp_path, "create-user", "--email", "a@b.cd", "--password", "long enough pw", env=env
     )
     assert result.returncode == 2
     assert "cannot reach the database at 127.0.0.1:1/nowhere" in result.stderr
@@ -112,15 +101,8 @@ def test_export_schema_writes_the_sdl(tmp_path: Path):
 
 
 def test_a_malformed_setting_fails_clearly(tmp_path: Path):
-    result = subprocess.run(
-        [sys.executable, str(BASE_DIR / "main.py"), "export-schema", "--out", "x.graphql"],
-        cwd=tmp_path,
-        env={**os.environ, "VAR_DIR": str(tmp_path / "var"), "MAX_UPLOAD_BYTES": "lots"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    env = {"MAX_UPLOAD_BYTES": "lots"}
+    result = run_cli(tmp_path, "export-schema", "--out", "x.graphql", env=env)
     assert result.returncode == 2
     assert "max_upload_bytes" in result.stderr
     assert "Traceback" not in result.stderr
