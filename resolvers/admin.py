@@ -3,8 +3,6 @@ command line acting as the operator)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from uuid import UUID
 
 from models import Role, User
@@ -12,25 +10,11 @@ from resolvers.auth import normalise_email, user_result
 from resolvers.context import RequestContext
 from resolvers.results import UserPage, UserResult
 from services.container import Services
+from services.cursors import decode_cursor, encode_cursor
 from services.errors import AppError, ErrorCode
 from services.sessions import RevokeReason
 
 MAX_PAGE = 100
-CURSOR_PREFIX = "user:"
-
-
-def encode_cursor(email: str) -> str:
-    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{email}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> str:
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    if not text.startswith(CURSOR_PREFIX):
-        raise AppError(ErrorCode.VALIDATION_FAILED, "invalid cursor", {"field": "after"})
-    return text.removeprefix(CURSOR_PREFIX)
 
 
 async def users(ctx: RequestContext, first: int = 20, after: str | None = None) -> UserPage:
@@ -44,10 +28,10 @@ async def users(ctx: RequestContext, first: int = 20, after: str | None = None) 
         )
     query = User.all()
     if after:
-        query = query.filter(email__gt=decode_cursor(after))
+        query = query.filter(email__gt=decode_cursor("user", after))
     rows = await query.order_by("email").limit(first + 1)
     page = rows[:first]
-    edges = [(encode_cursor(user.email), user_result(user)) for user in page]
+    edges = [(encode_cursor("user", user.email), user_result(user)) for user in page]
     return UserPage(
         users=edges,
         has_next_page=len(rows) > first,

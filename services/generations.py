@@ -5,8 +5,6 @@ server processes never work on one generation at once."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import json
 import logging
@@ -27,6 +25,7 @@ from models import Generation, GenerationStatus, User
 from models.generation import FINAL_STATUSES
 from services.catalog import Catalog, Feature
 from services.clock import utcnow
+from services.cursors import decode_cursor, encode_cursor
 from services.errors import AppError, ErrorCode
 from services.events import GenerationEvents
 from services.images import PreparedImage, prepare_image
@@ -221,7 +220,7 @@ class GenerationService:
             owner = owner_id
         query = Generation.filter(user_id=owner)
         if after:
-            anchor = await _get_or_none(_decode_cursor(after))
+            anchor = await _get_or_none(decode_cursor("generation", after))
             if anchor is None or str(anchor.user_id) != str(owner):  # type: ignore[attr-defined]
                 raise AppError(ErrorCode.VALIDATION_FAILED, "unknown cursor", {"field": "after"})
             query = query.filter(
@@ -682,17 +681,7 @@ def _clean_text(text: str, field: str, max_length: int, *, multiline: bool) -> s
 
 
 def cursor_for(generation: Generation) -> str:
-    return base64.urlsafe_b64encode(f"generation:{generation.id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> str:
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-    except (binascii.Error, UnicodeError, ValueError):
-        text = ""
-    if not text.startswith("generation:"):
-        raise AppError(ErrorCode.VALIDATION_FAILED, "malformed cursor", {"field": "after"})
-    return text.removeprefix("generation:")
+    return encode_cursor("generation", str(generation.id))
 
 
 def _is_admin(user: User) -> bool:

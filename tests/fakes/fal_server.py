@@ -382,15 +382,17 @@ class FakeFal:
             }
         )
 
-    def _job(self, request: Request) -> Job | None:
-        return self.jobs.get(request.path_params["rid"])
-
-    async def _status(self, request: Request) -> JSONResponse:
+    def _job(self, request: Request) -> Job | JSONResponse:
+        """The request's job, or fal's answer when the key or the request id is wrong."""
         if not self._authorized(request):
             return self._unauthorized()
+        job = self.jobs.get(request.path_params["rid"])
+        return job or JSONResponse({"detail": "Request not found"}, status_code=404)
+
+    async def _status(self, request: Request) -> JSONResponse:
         job = self._job(request)
-        if job is None:
-            return JSONResponse({"detail": "Request not found"}, status_code=404)
+        if not isinstance(job, Job):
+            return job
         await asyncio.sleep(job.script.response_delay)
         if not self._running.is_set():
             await asyncio.to_thread(self._running.wait, 30)
@@ -403,11 +405,9 @@ class FakeFal:
         return JSONResponse(body)
 
     async def _result(self, request: Request) -> JSONResponse:
-        if not self._authorized(request):
-            return self._unauthorized()
         job = self._job(request)
-        if job is None:
-            return JSONResponse({"detail": "Request not found"}, status_code=404)
+        if not isinstance(job, Job):
+            return job
         with self._lock:
             self.result_fetches[job.request_id] = self.result_fetches.get(job.request_id, 0) + 1
         if not job.completed():
@@ -424,11 +424,9 @@ class FakeFal:
         return JSONResponse(self.output(job.request_id))
 
     async def _cancel(self, request: Request) -> JSONResponse:
-        if not self._authorized(request):
-            return self._unauthorized()
         job = self._job(request)
-        if job is None:
-            return JSONResponse({"detail": "Request not found"}, status_code=404)
+        if not isinstance(job, Job):
+            return job
         with self._lock:
             self.cancels.append(job.request_id)
             job.canceled = True
